@@ -1,0 +1,47 @@
+"""The wire contract: pydantic models of the spec and of every result (no torch, no sqlalchemy)."""
+
+from client.contract.results import (
+    Branch,
+    Checkpoint,
+    CMCResult,
+    Endpoint,
+    Experiment,
+    ExperimentCreated,
+    ExperimentSummary,
+    Health,
+    Hull,
+    HullRow,
+    HullSample,
+    HullTable,
+    Job,
+    JobAssignment,
+    JobCompletion,
+    JobFailure,
+    MetricBatch,
+    MetricTable,
+    Run,
+)
+from client.contract.spec import ExperimentSpec
+
+__all__ = [
+    "Branch",
+    "CMCResult",
+    "Checkpoint",
+    "Endpoint",
+    "Experiment",
+    "ExperimentCreated",
+    "ExperimentSpec",
+    "ExperimentSummary",
+    "Health",
+    "Hull",
+    "HullRow",
+    "HullSample",
+    "HullTable",
+    "Job",
+    "JobAssignment",
+    "JobCompletion",
+    "JobFailure",
+    "MetricBatch",
+    "MetricTable",
+    "Run",
+]

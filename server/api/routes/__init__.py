@@ -1,0 +1,1 @@
+"""One router per resource of API.md; each route parses, calls one service, returns a schema."""

@@ -1,0 +1,1 @@
+"""Model factories, looked up by name through `worker.models.registry`."""

@@ -1,0 +1,1 @@
+"""Functional training: stacked parameters, elementwise optimizers, one loop with callbacks."""
