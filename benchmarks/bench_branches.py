@@ -4,8 +4,9 @@
 
 Needs torch alone and the CIFAR-10 subset shipped in worker/data/shipped (DESIGN §10: runs from
 source on a host with an older torch, no install). Both variants run in the same process on the
-same data; each is warmed up, then timed `--repeats` times, and the median is reported, with the
-ratio batched / one-at-a-time (< 1: batched is faster). The result decides `choose_strategy`'s
+same data; each is warmed up, then the two are timed alternately `--repeats` times (so a change
+in the host's load hits both alike), and the medians are reported with the ratio
+batched / one-at-a-time (< 1: batched is faster). The result decides `choose_strategy`'s
 CPU rule in worker/training/loop.py.
 """
 
@@ -37,17 +38,21 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def median_time(fn: Callable[[], object], device: torch.device, repeats: int) -> float:
-    """Warm up once, then the median wall time of `repeats` calls."""
-    fn()
-    _sync(device)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def median_times(
+    a: Callable[[], object], b: Callable[[], object], device: torch.device, repeats: int
+) -> tuple[float, float]:
+    """Warm each up once, then time them alternately; the median wall time of each."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for fn in (a, b):
         fn()
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    _sync(device)
+    for _ in range(repeats):
+        for fn, out in ((a, times[0]), (b, times[1])):
+            start = time.perf_counter()
+            fn()
+            _sync(device)
+            out.append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def main() -> None:
@@ -99,8 +104,7 @@ def main() -> None:
 
         return go
 
-    t_batched = median_time(run("batched"), device, args.repeats)
-    t_seq = median_time(run("sequential"), device, args.repeats)
+    t_batched, t_seq = median_times(run("batched"), run("sequential"), device, args.repeats)
     a = run("batched")()
     b = run("sequential")()
     diff = (flatten(a.params) - flatten(b.params)).abs().max().item()
@@ -130,8 +134,7 @@ def main() -> None:
     def one_at_a_time() -> object:
         return [evaluator(points[i : i + 1]) for i in range(j)]
 
-    t_all = median_time(all_at_once, device, args.repeats)
-    t_one = median_time(one_at_a_time, device, args.repeats)
+    t_all, t_one = median_times(all_at_once, one_at_a_time, device, args.repeats)
     loss_all = evaluator(points)[0]
     loss_one = torch.cat([evaluator(points[i : i + 1])[0] for i in range(j)])
     print(

@@ -6,7 +6,6 @@ shutdown stops the reaper and closes connections.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,8 +23,6 @@ from server.docs import install_docs
 from server.errors import Conflict, DomainError, Invalid, NotFound, Unavailable
 from server.reaper import Reaper, startup_pass
 from server.runtime import Runtime
-
-log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 STATUS_OF: dict[type[DomainError], int] = {

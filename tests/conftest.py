@@ -48,8 +48,6 @@ def _connect_admin() -> tuple[object, str]:
 @pytest.fixture(scope="session")
 def postgres_database_url() -> Iterator[str]:
     """A fresh `lmclab_test_<random>` database for this test session (a SQLAlchemy URL)."""
-    if os.environ.get(NO_POSTGRES_ENV) == "1":
-        pytest.skip(f"{NO_POSTGRES_ENV}=1")
     import psycopg
 
     connection, admin = _connect_admin()
@@ -63,8 +61,26 @@ def postgres_database_url() -> Iterator[str]:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _children_first(tables: list[str], edges: list[tuple[str, str]]) -> list[str]:
+    """Order tables so that each comes before the tables its foreign keys point at."""
+    ordered: list[str] = []
+    remaining = set(tables)
+    while remaining:
+        # a table can go once no remaining table (other than itself) still points at it
+        ready = sorted(
+            t for t in remaining if not any(p == t and c in remaining and c != t for c, p in edges)
+        )
+        if not ready:  # a cycle: fall back to any order (DELETE then fails loudly)
+            ready = sorted(remaining)
+        ordered.extend(ready)
+        remaining -= set(ready)
+    return ordered
+
+
 def empty_postgres_tables(url: str) -> None:
-    """TRUNCATE every table but alembic's, so each test starts from a migrated, empty schema."""
+    """Empty every table but alembic's and restart the id sequences, so each test starts from a
+    migrated, empty schema. DELETE in foreign-key order: on tables this small it takes a few
+    milliseconds, where TRUNCATE takes a tenth of a second per test."""
     import psycopg
 
     plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
@@ -76,9 +92,25 @@ def empty_postgres_tables(url: str) -> None:
                 "AND tablename <> 'alembic_version'"
             )
         ]
-        if tables:
-            names = ", ".join(f'"{t}"' for t in tables)
-            connection.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        edges = [
+            (row[0], row[1])
+            for row in connection.execute(
+                "SELECT conrelid::regclass::text, confrelid::regclass::text "
+                "FROM pg_constraint WHERE contype = 'f'"
+            )
+        ]
+        sequences = [
+            row[0]
+            for row in connection.execute(
+                "SELECT sequence_name FROM information_schema.sequences "
+                "WHERE sequence_schema = 'public'"
+            )
+        ]
+        with connection.transaction():
+            for table in _children_first(tables, edges):
+                connection.execute(f'DELETE FROM "{table}"')
+            for sequence in sequences:
+                connection.execute(f'ALTER SEQUENCE "{sequence}" RESTART')
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -74,7 +74,7 @@ def make_safetensors(
 
 def make_cmc_result(*, branches: int = 2, samples: int = 8, shift: float = 0.0) -> dict[str, Any]:
     """A consistent CMCResult as JSON: the first half of the samples lie below their endpoint."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for j in range(samples):
         weights = [1.0 / branches] * branches
         conv_lower = j < samples // 2
@@ -94,7 +94,7 @@ def make_cmc_result(*, branches: int = 2, samples: int = 8, shift: float = 0.0) 
                 "rand_lower": False,
             }
         )
-    p_conv = sum(r["conv_lower"] for r in rows) / samples
+    p_conv = sum(1 for r in rows if r["conv_lower"]) / samples
     return {
         "p_conv": p_conv,
         "p_rand": 0.0,

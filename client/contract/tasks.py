@@ -1,6 +1,6 @@
 """What the server needs to know of each registered task, without importing torch.
 
-The worker's task registry (`worker.tasks_registry`) holds the models and data; this table holds
+The worker's task registry (`worker.task_registry`) holds the models and data; this table holds
 the facts the server needs to expand a spec into steps. A test keeps the two in step.
 """
 

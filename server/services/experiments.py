@@ -99,7 +99,7 @@ def cancel_experiment(*, session: Session, experiment_id: int) -> Experiment:
     experiment.cancelled = True
     session.execute(
         update(JobRecord)
-        .where(JobRecord.experiment_id == experiment_id, JobRecord.status.in_(UNFINISHED))
+        .where(JobRecord.experiment_id == experiment_id, JobRecord.status.in_(sorted(UNFINISHED)))
         .values(status="cancelled", finished_at=utcnow(), lease_expires_at=None)
     )
     session.commit()

@@ -78,7 +78,7 @@ def fail_for_good(
     if cancelled:
         session.execute(
             update(JobRecord)
-            .where(JobRecord.id.in_(cancelled), JobRecord.status.in_(UNFINISHED))
+            .where(JobRecord.id.in_(cancelled), JobRecord.status.in_(sorted(UNFINISHED)))
             .values(
                 status="cancelled",
                 finished_at=now,

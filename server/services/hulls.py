@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from client.contract.results import CMCResult, Hull, HullRow, HullStatus
 from server.db.models import HullRecord, HullSampleRecord, JobRecord
 from server.errors import Invalid
+from server.services.finite import require_finite
 from server.services.lookup import experiment_record, hull_record
 from server.services.status import failure_text, hull_status
 from server.services.views import hull_row_view, hull_view
@@ -79,6 +80,7 @@ def get_hull(
 
 def _validate(result: CMCResult, branches: int) -> None:
     """Refuse a result that does not describe this hull's P endpoints (422 naming the field)."""
+    require_finite(result.model_dump(), "cmc")
     if sorted(e.branch for e in result.endpoints) != list(range(branches)):
         raise Invalid(
             f"endpoints must list branches 0..{branches - 1} once each", field="cmc.endpoints"

@@ -11,6 +11,7 @@ from client.contract.results import MetricBatch, MetricsIngested, MetricTable, R
 from server.db.models import MetricRecord, RunRecord
 from server.db.upsert import upsert
 from server.errors import NotFound
+from server.services.finite import require_finite
 from server.services.lookup import experiment_record
 
 
@@ -19,6 +20,7 @@ def ingest_metrics(*, session: Session, batch: MetricBatch) -> MetricsIngested:
 
     Within one batch a repeated key keeps its last value. Unknown runs reject the whole batch.
     """
+    require_finite(batch.value, "value")
     run_ids = set(batch.run_id)
     known = set(session.scalars(select(RunRecord.id).where(RunRecord.id.in_(run_ids))))
     missing = sorted(run_ids - known)

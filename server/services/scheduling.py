@@ -21,7 +21,7 @@ from server.services.failure import fail_for_good
 log = logging.getLogger(__name__)
 
 
-def ready_job_ids(session: Session, experiment_id: int | None = None) -> list[int]:
+def ready_job_ids(*, session: Session, experiment_id: int | None = None) -> list[int]:
     """Pending jobs whose dependencies are all done, oldest first."""
     query = select(JobRecord.id, JobRecord.experiment_id, JobRecord.depends_on).where(
         JobRecord.status == "pending"
@@ -74,7 +74,7 @@ def dispatch_ready(
     pending -> queued is a compare-and-set, committed before the message goes out, so two
     concurrent passes never send the same job twice and a worker never sees an unqueued job.
     """
-    candidates = ready_job_ids(session, experiment_id)
+    candidates = ready_job_ids(session=session, experiment_id=experiment_id)
     queued: list[int] = []
     now = utcnow()
     for job_id in candidates:

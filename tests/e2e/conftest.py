@@ -7,7 +7,6 @@ Budget: starting a stack takes ~5 s (torch import in the worker); each quick exp
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,34 +69,16 @@ def embedded_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 @pytest.fixture(scope="module")
-def lab_stack(tmp_path_factory: pytest.TempPathFactory, fresh_postgres_url: str) -> Iterator[Stack]:
-    """Postgres + Redis, as in a lab deployment, on a fresh database and its own Redis db."""
+def lab_stack(
+    tmp_path_factory: pytest.TempPathFactory, postgres_database_url: str
+) -> Iterator[Stack]:
+    """Postgres + Redis, as in a lab deployment: the session's fresh database, its own Redis db."""
     import redis
 
     redis_url = "redis://127.0.0.1:6379/11"
     redis.Redis.from_url(redis_url).flushdb()
-    env = {"LMCLAB_DATABASE_URL": fresh_postgres_url, "LMCLAB_BROKER_URL": redis_url}
+    env = {"LMCLAB_DATABASE_URL": postgres_database_url, "LMCLAB_BROKER_URL": redis_url}
     yield from start_stack(tmp_path_factory.mktemp("lab"), env)
-
-
-@pytest.fixture(scope="module")
-def fresh_postgres_url() -> Iterator[str]:
-    """A new database on the machine's Postgres, dropped afterwards."""
-    import psycopg
-
-    admin = os.environ.get(
-        "LMCLAB_TEST_POSTGRES_ADMIN", "postgresql://postgres@127.0.0.1:5432/test"
-    )
-    name = f"lmclab_e2e_{uuid.uuid4().hex[:10]}"
-    try:
-        conn = psycopg.connect(admin, autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"Postgres is needed for this test and is not reachable at {admin}: {exc}")
-    with conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def quick_spec(**overrides: object) -> dict[str, object]:

@@ -1,4 +1,4 @@
-"""Server test fixtures: a fresh app per test (TestClient, lifespan run), its sessions, its broker."""
+"""Server test fixtures: a fresh app per test (TestClient with its lifespan), sessions, broker."""
 
 from __future__ import annotations
 

@@ -18,6 +18,13 @@ def raw_file(header: object, data: bytes = b"", *, length: int | None = None) ->
     return struct.pack("<Q", len(encoded) if length is None else length) + encoded + data
 
 
+def one(dtype: str, shape: list[int], offsets: list[int], data_bytes: int) -> bytes:
+    """A file holding one tensor "w" with the given header entry and `data_bytes` of data."""
+    return raw_file(
+        {"w": {"dtype": dtype, "shape": shape, "data_offsets": offsets}}, b"\0" * data_bytes
+    )
+
+
 def test_valid_file_parses() -> None:
     header = validate_safetensors(make_safetensors({"w": [1, 2, 3], "b": [4]}, metadata={"a": "b"}))
     assert header["w"] == {"dtype": "F32", "shape": [3], "data_offsets": [0, 12]}
@@ -39,12 +46,12 @@ def test_empty_tensor_and_empty_file_are_valid() -> None:
         (struct.pack("<Q", 4) + b"nope", "not a JSON object"),
         (struct.pack("<Q", 5) + b"{oops", "not valid JSON"),
         (raw_file([1, 2]), "not a JSON object"),
-        (raw_file({"w": {"dtype": "F99", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4), "dtype"),
-        (raw_file({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}}, b"\0" * 4), "bytes"),
-        (raw_file({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 8]}}, b"\0" * 4), "outside"),
-        (raw_file({"w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}, b"\0" * 8), "tile"),
-        (raw_file({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 6), "after"),
-        (raw_file({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 0]}}), "shape"),
+        (one("F99", [1], [0, 4], 4), "dtype"),
+        (one("F32", [2], [0, 4], 4), "bytes"),
+        (one("F32", [1], [0, 8], 4), "outside"),
+        (one("F32", [1], [4, 8], 8), "tile"),
+        (one("F32", [1], [0, 4], 6), "after"),
+        (one("F32", [-1], [0, 0], 0), "shape"),
         (raw_file({"w": {"dtype": "F32", "shape": [1]}}, b"\0" * 4), "exactly"),
         (raw_file({"__metadata__": {"a": 1}}), "__metadata__"),
         (

@@ -67,9 +67,9 @@ def _from_bytes(
 ) -> Tensor:
     flat = torch.frombuffer(bytearray(raw), dtype=dtype.torch_dtype())
     if fortran:  # column-major: fill the reversed shape, then reverse the axes
-        transposed = flat.reshape(tuple(reversed(shape)))
-        return transposed.permute(*reversed(range(len(shape)))).contiguous()
-    return flat.reshape(shape)
+        transposed = flat.reshape(tuple(reversed(shape)))  # (d_k, ..., d_1)
+        return transposed.permute(*reversed(range(len(shape)))).contiguous()  # (d_1, ..., d_k)
+    return flat.reshape(shape)  # (d_1, ..., d_k), e.g. (N, 3072) for b"data"
 
 
 def _reconstruct(cls: Any, shape: Any, code: Any) -> _Array:

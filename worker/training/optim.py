@@ -116,7 +116,7 @@ def branch_state(
 
 def _per_member(value: Tensor, like: Tensor) -> Tensor:
     """(P,) or () -> broadcastable against (P, ...) or (...): one scalar per member."""
-    return value.reshape(*value.shape, *([1] * (like.dim() - value.dim())))
+    return value.reshape(*value.shape, *([1] * (like.dim() - value.dim())))  # (P, 1, ..., 1)
 
 
 @torch.no_grad()

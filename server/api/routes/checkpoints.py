@@ -14,7 +14,9 @@ from server.services import checkpoints as service
 router = APIRouter(tags=["checkpoints"])
 
 OCTET_STREAM = "application/octet-stream"
-BYTES_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {OCTET_STREAM: {}}, "description": "safetensors bytes"}}
+BYTES_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {OCTET_STREAM: {}}, "description": "safetensors bytes"}
+}
 Step = Annotated[int, Path(ge=0)]
 
 

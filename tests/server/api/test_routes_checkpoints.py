@@ -38,7 +38,9 @@ def test_put_get_roundtrip(client: TestClient, run_id: int, settings: Settings) 
     assert got.headers["content-type"] == "application/octet-stream"
     assert client.get(f"{API}/artifacts/{sha}").content == data
     assert client.get(f"{API}/runs/{run_id}/checkpoints").json() == [put.json()]
-    assert stored_files(settings) == [settings.resolved_artifact_dir / sha[:2] / f"{sha}.safetensors"]
+    assert stored_files(settings) == [
+        settings.resolved_artifact_dir / sha[:2] / f"{sha}.safetensors"
+    ]
 
 
 def test_same_bytes_twice_is_one_artifact(

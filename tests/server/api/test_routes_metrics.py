@@ -116,3 +116,20 @@ def test_large_batch_in_chunks(client: TestClient) -> None:
     assert ingest(client, rows) == {"rows": n}
     body = table(client, experiment_id)
     assert len(body["step"]) == n and body["value"][-1] == float(n - 1)
+
+
+def test_non_finite_values_are_422(client: TestClient) -> None:
+    """NaN cannot be stored on SQLite nor sent back as JSON: refused, naming the row."""
+    experiment_id = create_experiment(client)
+    trunk = runs_of(client, experiment_id)[0]["id"]
+    body = b'{"run_id": [%d, %d], "step": [0, 1], "name": ["a", "a"], "value": [1.0, NaN]}' % (
+        trunk,
+        trunk,
+    )
+    response = client.post(
+        f"{API}/metrics", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "value.1"
+    assert response.json()["detail"][0]["type"] == "finite_number"
+    assert table(client, experiment_id)["step"] == []

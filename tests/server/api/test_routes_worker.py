@@ -3,6 +3,7 @@ checkpoints, complete, fail; leases expiring; failures cancelling what depends o
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -12,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from client.settings import Settings
 from server.db.types import utcnow
-from server.services.scheduling import dispatch_ready, reap_expired_leases
 from server.runtime import Runtime
+from server.services.scheduling import dispatch_ready, reap_expired_leases
 from tests.factories import make_cmc_result, make_safetensors
 from tests.server.conftest import API, create_experiment, dispatched_job_ids, job_of, jobs_of
 from tests.server.fakeworker import FakeWorker
@@ -207,7 +208,18 @@ def test_cmc_result_is_checked(client: TestClient) -> None:
     repeated = make_cmc_result()
     repeated["samples"][3]["j"] = 0
     response = worker.complete(lease, cmc=repeated)
-    assert response.status_code == 422 and response.json()["detail"][0]["field"] == "cmc.samples.3.j"
+    assert (
+        response.status_code == 422 and response.json()["detail"][0]["field"] == "cmc.samples.3.j"
+    )
+    diverged = make_cmc_result()
+    diverged["samples"][2]["loss_rand"] = float("inf")
+    response = client.post(  # httpx refuses to encode infinity; Python's json writes it
+        f"{API}/worker/jobs/{lease.job_id}/complete",
+        content=json.dumps({"lease_token": lease.token, "cmc": diverged}),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "cmc.samples.2.loss_rand"
     malformed = make_cmc_result()
     del malformed["p_conv"]
     response = worker.complete(lease, cmc=malformed)
@@ -256,7 +268,9 @@ def test_lease_expiry_redispatches_then_fails(
     assert dispatch_ready(session=session, dispatcher=runtime.dispatcher) == []
 
 
-def test_heartbeat_keeps_the_lease(client: TestClient, session: Session, settings: Settings) -> None:
+def test_heartbeat_keeps_the_lease(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
     experiment_id = create_experiment(client)
     worker = FakeWorker(client)
     lease = worker.claim(job_of(client, experiment_id, "trunk")["id"])

@@ -155,3 +155,54 @@ def test_argument_errors() -> None:
         _run(Recording(torch.zeros(D)), torch.zeros(1, D))
     with pytest.raises(ValueError, match="samples"):
         _run(Recording(torch.zeros(D)), torch.zeros(2, D), samples=0)
+
+
+def test_with_the_lenet_flat_evaluator(shipped_small_hull: tuple) -> None:
+    endpoints, evaluator, direct = shipped_small_hull
+    result = sample_convex_hull(
+        endpoints=endpoints,
+        evaluate=evaluator,
+        samples=6,
+        generator=torch.Generator().manual_seed(0),
+        chunk=4,
+    )
+    want_loss, want_acc = direct(endpoints)
+    assert result.endpoint_loss == pytest.approx(want_loss.tolist(), rel=1e-6)
+    assert result.endpoint_acc == pytest.approx(want_acc.tolist())
+    weights = torch.tensor(result.weights, dtype=torch.float64)  # (J, P)
+    conv = (weights @ endpoints.double()).float()  # (J, D)
+    loss_conv, _ = direct(conv)
+    assert result.loss_conv == pytest.approx(loss_conv.tolist(), rel=1e-5)
+    assert 0.0 <= result.p_conv <= 1.0 and len(result.rand_lower) == 6
+
+
+@pytest.fixture(scope="module")
+def shipped_small_hull() -> tuple:
+    """Three LeNet-5 inits as endpoints, evaluated on 64 real images, plus a plain reference."""
+    import torch.nn.functional as F
+
+    from worker.data.cifar10 import load_cifar10
+    from worker.models.lenet import LeNet5
+    from worker.models.registry import get
+    from worker.training.evaluate import make_flat_evaluator
+    from worker.training.params import flatten, init_state, stack, template, unflatten
+
+    factory = get("lenet5")
+    data = load_cifar10(train_size=64, test_size=8).train
+    members = [init_state(factory, s)[0] for s in range(3)]
+    endpoints = flatten(stack(members))  # (3, D)
+    evaluator = make_flat_evaluator(model=template(factory), like=members[0], data=data)
+
+    def direct(w: Tensor) -> tuple[Tensor, Tensor]:
+        losses, accs = [], []
+        stacked = unflatten(w, like=members[0])  # (M, ...)
+        for row in range(w.shape[0]):
+            model = LeNet5()
+            model.load_state_dict({n: t[row] for n, t in stacked.items()})
+            with torch.no_grad():
+                logits = model(data.x)
+            losses.append(F.cross_entropy(logits, data.y).item())
+            accs.append((logits.argmax(1) == data.y).double().mean().item())
+        return torch.tensor(losses, dtype=torch.float64), torch.tensor(accs, dtype=torch.float64)
+
+    return endpoints, evaluator, direct
