@@ -7,7 +7,6 @@ and stops both processes. The database stays in LMCLAB_HOME for later queries.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from rich.console import Console
 from client.contract import Experiment
 from client.lab import LabClient
 from client.presets import preset_path
-from client.processes import free_port, start, stop, wait_healthy
+from client.processes import local_stack
 from client.render import print_hulls
 from client.settings import Settings
 
@@ -26,41 +25,17 @@ def run_demo(
 ) -> int:
     """Run the `preset` experiment; returns a process exit code (0 when it finished done)."""
     console = Console(stderr=True)
-    settings = Settings(home=home) if home is not None else Settings()
-    home_dir = settings.home.resolve()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "LMCLAB_HOME": str(home_dir),
-        "LMCLAB_SERVER_URL": url,
-        "PYTHONUNBUFFERED": "1",
-    }
-    logs = home_dir / "logs"
-    console.print(f"[bold]lmclab demo[/]: home {home_dir} (database, artifacts, logs in {logs})")
-    server = start(
-        "server",
-        ["--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        log_path=logs / "server.log",
-    )
-    worker = None
-    try:
-        wait_healthy(url, server)
-        worker = start("worker", [], env=env, log_path=logs / "worker.log")
-        with LabClient(url) as lab:
-            experiment_id = lab.submit(preset_path(preset))
-            console.print(f"submitted experiment {experiment_id} ({preset}); server at {url}")
-            started = time.monotonic()
-            experiment = lab.wait(experiment_id, progress=True, timeout=timeout)
-            elapsed = time.monotonic() - started
-            print_hulls(lab.list_hulls(experiment_id), title=_title(experiment, elapsed))
-        _print_next_steps(console, experiment, home_dir)
-        return 0 if experiment.status == "done" else 1
-    finally:
-        if worker is not None:
-            stop(worker)
-        stop(server)
+    home_dir = (home if home is not None else Settings().home).resolve()
+    console.print(f"[bold]lmclab demo[/]: home {home_dir} (database, artifacts, logs/)")
+    with local_stack(home_dir) as stack, LabClient(stack.url) as lab:
+        experiment_id = lab.submit(preset_path(preset))
+        console.print(f"submitted experiment {experiment_id} ({preset}); server at {stack.url}")
+        started = time.monotonic()
+        experiment = lab.wait(experiment_id, progress=True, timeout=timeout)
+        elapsed = time.monotonic() - started
+        print_hulls(lab.list_hulls(experiment_id), title=_title(experiment, elapsed))
+    _print_next_steps(console, experiment, home_dir)
+    return 0 if experiment.status == "done" else 1
 
 
 def _title(experiment: Experiment, elapsed: float) -> str:

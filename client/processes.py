@@ -12,7 +12,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -66,3 +68,52 @@ def stop(process: subprocess.Popen[bytes], *, grace: float = 10.0) -> None:
         process.wait(timeout=grace)
     except ProcessLookupError:
         pass
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    """A server and one worker running on this machine, sharing `home` and `env`."""
+
+    url: str
+    home: Path
+    env: dict[str, str]
+
+    def logs(self, tail: int = 6000) -> str:
+        parts = []
+        for name in ("server.log", "worker.log"):
+            path = self.home / "logs" / name
+            if path.exists():
+                parts.append(f"----- {name}\n{path.read_text()[-tail:]}")
+        return "\n".join(parts)
+
+
+@contextmanager
+def local_stack(home: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[LocalStack]:
+    """`python -m server` on a free port and `python -m worker`, stopped on exit.
+
+    Both get LMCLAB_HOME=home (the embedded database, artifacts and broker folder) and
+    LMCLAB_SERVER_URL; `extra_env` selects anything else (Postgres, Redis). Logs: home/logs/.
+    """
+    home = home.resolve()
+    url = f"http://127.0.0.1:{free_port()}"
+    env = {
+        **os.environ,
+        "LMCLAB_HOME": str(home),
+        "LMCLAB_SERVER_URL": url,
+        "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
+    }
+    port = url.rsplit(":", 1)[1]
+    logs = home / "logs"
+    server = start(
+        "server", ["--host", "127.0.0.1", "--port", port], env=env, log_path=logs / "server.log"
+    )
+    worker = None
+    try:
+        wait_healthy(url, server)
+        worker = start("worker", [], env=env, log_path=logs / "worker.log")
+        yield LocalStack(url=url, home=home, env=env)
+    finally:
+        if worker is not None:
+            stop(worker)
+        stop(server)

@@ -47,6 +47,17 @@ def make_spec(**overrides: Any) -> dict[str, Any]:
     return spec
 
 
+def quick_spec(**overrides: Any) -> dict[str, Any]:
+    """The shipped `quick` preset (a tiny real experiment, used end to end), with overrides."""
+    import yaml
+
+    from client.presets import preset_path
+
+    spec: dict[str, Any] = yaml.safe_load(preset_path("quick").read_text())
+    _merge(spec, overrides)
+    return spec
+
+
 def make_safetensors(
     tensors: Mapping[str, Sequence[float]] | None = None,
     *,

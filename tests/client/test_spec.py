@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from tests.factories import make_spec
 
 from client.contract import ExperimentSpec
 from client.contract.seeds import branch_data_seed, derive_seed, trunk_data_seed, trunk_init_seed
+from tests.factories import make_spec
 
 
 def _error_fields(spec: dict[str, Any]) -> list[str]:

@@ -13,7 +13,8 @@ from safetensors.torch import load as load_safetensors
 
 from client.contract import Experiment
 from client.lab import LabClient
-from tests.e2e.conftest import Stack, quick_spec
+from tests.e2e.conftest import Stack
+from tests.factories import quick_spec
 
 pytestmark = pytest.mark.e2e
 TIMEOUT = 240.0
@@ -43,7 +44,7 @@ def test_embedded_experiment_end_to_end(embedded_stack: Stack) -> None:
 
     # One hull row per split, with P_conv and P_rand over J samples.
     hulls = lab.list_hulls(experiment_id).rows
-    assert [h.split_epoch for h in hulls] == spec["splits"]["epochs"]  # type: ignore[index]
+    assert [h.split_epoch for h in hulls] == spec["splits"]["epochs"]
     assert [h.split_step for h in hulls] == experiment.split_steps
     for row in hulls:
         assert row.status == "done" and row.n_samples == 8
@@ -84,7 +85,7 @@ def test_embedded_experiment_end_to_end(embedded_stack: Stack) -> None:
 
 def test_diverging_job_fails_with_its_reason(embedded_stack: Stack) -> None:
     lab = embedded_stack.lab
-    experiment_id = lab.submit(quick_spec(optimizer={"name": "sgd", "lr": 1.0e6}))
+    experiment_id = lab.submit(quick_spec(optimizer={"lr": 1.0e6}))
     experiment = _finish(embedded_stack, experiment_id)
     assert experiment.status == "failed"
     assert experiment.error is not None and "trunk" in experiment.error

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import torch
 
@@ -10,11 +10,23 @@ from client.contract import Run
 from worker import task_registry
 from worker.checkpoint import Checkpoint, load_checkpoint, rng_state, save_member
 from worker.data.dataset import DataSplits
-from worker.jobs.context import JobContext, JobError, MetricSink
+from worker.jobs.context import JobContext, JobError, LeaseLost, MetricSink
 from worker.task_registry import Task
 from worker.training.evaluate import evaluate
-from worker.training.loop import Callback, EvalEvery, NonFiniteGuard, StopWhen, TrainState
-from worker.training.params import template
+from worker.training.loop import (
+    Callback,
+    CheckpointAt,
+    EvalEvery,
+    NonFiniteGuard,
+    StopWhen,
+    Strategy,
+    TrainingDiverged,
+    TrainState,
+    choose_strategy,
+    train,
+)
+from worker.training.optim import OptState
+from worker.training.params import Params, template
 
 CURVE_NAMES = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
 
@@ -97,3 +109,49 @@ def training_callbacks(
         StopWhen(lambda _state: ctx.lease_lost.is_set(), reason="lease lost"),
         EvalEvery(ctx.spec.eval_every.steps, curves, write),
     ]
+
+
+def train_members(
+    ctx: JobContext,
+    *,
+    task: Task,
+    data: DataSplits,
+    runs: list[Run],
+    params: Params,
+    buffers: Params,
+    opt_state: OptState,
+    start_step: int,
+    end_step: int,
+    checkpoint_steps: Iterable[int],
+    what: str,
+) -> Strategy:
+    """Train the stacked members (one per run) with the job's fixed callbacks; returns the
+    strategy used. A divergence fails the job for good; a lost lease stops it quietly."""
+    strategy = choose_strategy(ctx.device, ctx.settings.branch_strategy)
+    sink = MetricSink(ctx.client)
+    callbacks = [
+        *training_callbacks(ctx, task, data, runs, sink),
+        CheckpointAt(checkpoint_steps, checkpoint_uploader(ctx, runs)),
+    ]
+    try:
+        state = train(
+            model=template(task.model),
+            params=params,
+            buffers=buffers,
+            opt_state=opt_state,
+            optimizer=ctx.spec.optimizer,
+            data=data.train,
+            data_seeds=[run.data_seed for run in runs],
+            start_step=start_step,
+            end_step=end_step,
+            batch_size=ctx.spec.batch_size,
+            callbacks=callbacks,
+            strategy=strategy,
+            loss_fn=task.loss,
+        )
+    except TrainingDiverged as exc:
+        raise JobError(f"{what}: {exc}") from exc
+    if state.stopped:
+        raise LeaseLost(state.stop_reason or "stopped")
+    sink.flush()
+    return strategy

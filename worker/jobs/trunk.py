@@ -6,26 +6,19 @@ Idempotent and resumable: a re-run starts from the newest checkpoint an earlier 
 
 from __future__ import annotations
 
-from worker.jobs.common import (
-    checkpoint_uploader,
-    fetch_checkpoint,
-    load_data,
-    task_of,
-    training_callbacks,
-)
-from worker.jobs.context import JobContext, JobError, JobOutcome, LeaseLost, MetricSink
+from worker.jobs.common import fetch_checkpoint, load_data, task_of, train_members
+from worker.jobs.context import JobContext, JobError, JobOutcome
 from worker.training import optim
-from worker.training.loop import CheckpointAt, TrainingDiverged, choose_strategy, train
-from worker.training.params import init_state, repeat, template
+from worker.training.params import init_state, repeat
 
 
 def run_trunk(ctx: JobContext) -> JobOutcome:
     spec, run = ctx.spec, ctx.trunk_run
+    if run.init_seed is None:
+        raise JobError(f"trunk run {run.id} has no init seed")
     task = task_of(ctx)
     data = load_data(ctx, task)
     end = spec.trunk_steps()
-    if run.init_seed is None:
-        raise JobError(f"trunk run {run.id} has no init seed")
 
     done = [c.step for c in ctx.client.list_checkpoints(run.id) if c.step <= end]
     if done:
@@ -37,33 +30,19 @@ def run_trunk(ctx: JobContext) -> JobOutcome:
         params, buffers = init_state(task.model, run.init_seed, ctx.device)
         opt_state = optim.init_state(spec.optimizer, params, stacked=False)
 
-    sink = MetricSink(ctx.client)
-    strategy = choose_strategy(ctx.device, ctx.settings.branch_strategy)
-    callbacks = [
-        *training_callbacks(ctx, task, data, [run], sink),
-        CheckpointAt(spec.split_steps(), checkpoint_uploader(ctx, [run])),
-    ]
-    try:
-        state = train(
-            model=template(task.model),
-            params=repeat(params, 1),  # (1, ...): a trunk is one member
-            buffers=repeat(buffers, 1),
-            opt_state=repeat(opt_state, 1),
-            optimizer=spec.optimizer,
-            data=data.train,
-            data_seeds=[run.data_seed],
-            start_step=start,
-            end_step=end,
-            batch_size=spec.batch_size,
-            callbacks=callbacks,
-            strategy=strategy,
-            loss_fn=task.loss,
-        )
-    except TrainingDiverged as exc:
-        raise JobError(f"trunk {run.trunk}: {exc}") from exc
-    if state.stopped:
-        raise LeaseLost(state.stop_reason or "stopped")
-    sink.flush()
+    strategy = train_members(
+        ctx,
+        task=task,
+        data=data,
+        runs=[run],
+        params=repeat(params, 1),  # (1, ...): a trunk is one member
+        buffers=repeat(buffers, 1),
+        opt_state=repeat(opt_state, 1),
+        start_step=start,
+        end_step=end,
+        checkpoint_steps=spec.split_steps(),
+        what=f"trunk {run.trunk}",
+    )
     return JobOutcome(
         info={
             "strategy": strategy,
