@@ -6,9 +6,11 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from safetensors.torch import load as load_safetensors
 
 from client.contract import Experiment
@@ -144,7 +146,7 @@ def test_lab_stack_over_raw_http(lab_stack: Stack) -> None:
     assert len(detail["samples"]) == 8
 
 
-def test_demo_command_runs_the_quick_preset(tmp_path: object) -> None:
+def test_demo_command_runs_the_quick_preset(tmp_path: Path) -> None:
     """README command 1's last step, on the quick preset (the real demo takes ~10 minutes)."""
     out = subprocess.run(
         [
@@ -165,4 +167,24 @@ def test_demo_command_runs_the_quick_preset(tmp_path: object) -> None:
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "P_conv" in out.stdout
-    assert (tmp_path / "lmclab.db").exists()  # type: ignore[operator]
+    assert (tmp_path / "lmclab.db").exists()
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "client.cli", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_cli_names_the_bad_field_of_a_spec(embedded_stack: Stack, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(quick_spec(optimizer={"lr": -1}, branches={"count": 1})))
+    out = _cli("--server-url", embedded_stack.url, "submit", str(bad))
+    assert out.returncode == 2
+    assert "optimizer.lr" in out.stderr and "branches.count" in out.stderr
+
+
+def test_cli_says_when_no_server_answers(tmp_path: Path) -> None:
+    out = _cli("--server-url", "http://127.0.0.1:9", "list")
+    assert out.returncode == 1
+    assert "no lmclab server answered" in out.stderr
