@@ -36,11 +36,19 @@ def _endpoint_hashes(lab: LabClient, experiment_id: int) -> list[str]:
     return [b.endpoint.sha256 for b in branches if b.endpoint is not None]
 
 
-def test_embedded_experiment_end_to_end(embedded_stack: Stack) -> None:
+@pytest.fixture(scope="module")
+def quick_experiment(embedded_stack: Stack) -> int:
+    """The quick preset, run to the end on the embedded stack (about 10 s)."""
+    experiment_id = embedded_stack.lab.submit(quick_spec())
+    _finish(embedded_stack, experiment_id)
+    return experiment_id
+
+
+def test_embedded_experiment_end_to_end(embedded_stack: Stack, quick_experiment: int) -> None:
     lab = embedded_stack.lab
     spec = quick_spec()
-    experiment_id = lab.submit(spec)
-    experiment = _finish(embedded_stack, experiment_id)
+    experiment_id = quick_experiment
+    experiment = lab.get_experiment(experiment_id)
     assert experiment.status == "done", embedded_stack.logs()
     assert experiment.progress["done"] == sum(experiment.progress.values())
 
@@ -98,23 +106,11 @@ def test_diverging_job_fails_with_its_reason(embedded_stack: Stack) -> None:
     assert len(lab.get_metrics(experiment_id)) == 0
 
 
-def test_cli_reads_hulls_of_a_finished_experiment(embedded_stack: Stack) -> None:
-    experiment_id = embedded_stack.lab.list_experiments()[-1].id
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "client.cli",
-            "--server-url",
-            embedded_stack.url,
-            "hulls",
-            str(experiment_id),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+def test_cli_reads_hulls_of_a_finished_experiment(
+    embedded_stack: Stack, quick_experiment: int
+) -> None:
+    out = _cli("--server-url", embedded_stack.url, "hulls", str(quick_experiment))
+    assert out.returncode == 0, out.stderr
     assert "P_conv" in out.stdout and "done" in out.stdout
 
 
