@@ -28,10 +28,19 @@ class WireModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
-    import pandas as pd  # lazily: the client does not need pandas to talk to the server
+def _pandas() -> Any:
+    """pandas, imported lazily: the client does not need it to talk to the server."""
+    try:
+        import pandas as pd
+    except ImportError as exc:
+        raise ImportError(
+            "to_pandas() needs pandas: pip install pandas (or lmclab[pandas])"
+        ) from exc
+    return pd
 
-    return pd.DataFrame(rows, columns=columns)
+
+def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    return _pandas().DataFrame(rows, columns=columns)
 
 
 # ---------------------------------------------------------------- experiments
@@ -222,9 +231,7 @@ class MetricTable(WireModel):
         return len(self.step)
 
     def to_pandas(self) -> pd.DataFrame:
-        import pandas as pd
-
-        return pd.DataFrame(self.model_dump())
+        return _pandas().DataFrame(self.model_dump())
 
 
 # ---------------------------------------------------------------- worker protocol (DESIGN §5)
