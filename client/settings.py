@@ -67,12 +67,15 @@ class Settings(BaseSettings):
         if not self.broker_url.startswith("filesystem://"):
             return {}
         folder = self.broker_folder
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
+        # Every folder under LMCLAB_HOME: the exchange table in `control` is how the server's
+        # messages find the worker's queues, so it must not depend on either's working dir.
         return {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),
             "store_processed": False,
             "polling_interval": 0.1,
         }
