@@ -70,13 +70,31 @@ def stop(process: subprocess.Popen[bytes], *, grace: float = 10.0) -> None:
         pass
 
 
-@dataclass(frozen=True)
+@dataclass
 class LocalStack:
     """A server and one worker running on this machine, sharing `home` and `env`."""
 
     url: str
     home: Path
     env: dict[str, str]
+    server: subprocess.Popen[bytes]
+    worker: subprocess.Popen[bytes] | None = None
+
+    def start_worker(self) -> None:
+        self.worker = start("worker", [], env=self.env, log_path=self.home / "logs" / "worker.log")
+
+    def kill_worker(self) -> None:
+        """SIGKILL the worker mid-job, as a crash or an OOM kill would: no ack, no report."""
+        if self.worker is not None:
+            os.killpg(self.worker.pid, signal.SIGKILL)
+            self.worker.wait(timeout=30)
+            self.worker = None
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            stop(self.worker)
+            self.worker = None
+        stop(self.server)
 
     def logs(self, tail: int = 6000) -> str:
         parts = []
@@ -95,7 +113,8 @@ def local_stack(home: Path, extra_env: Mapping[str, str] | None = None) -> Itera
     LMCLAB_SERVER_URL; `extra_env` selects anything else (Postgres, Redis). Logs: home/logs/.
     """
     home = home.resolve()
-    url = f"http://127.0.0.1:{free_port()}"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "LMCLAB_HOME": str(home),
@@ -103,17 +122,16 @@ def local_stack(home: Path, extra_env: Mapping[str, str] | None = None) -> Itera
         "PYTHONUNBUFFERED": "1",
         **(extra_env or {}),
     }
-    port = url.rsplit(":", 1)[1]
-    logs = home / "logs"
     server = start(
-        "server", ["--host", "127.0.0.1", "--port", port], env=env, log_path=logs / "server.log"
+        "server",
+        ["--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        log_path=home / "logs" / "server.log",
     )
-    worker = None
+    stack = LocalStack(url=url, home=home, env=env, server=server)
     try:
         wait_healthy(url, server)
-        worker = start("worker", [], env=env, log_path=logs / "worker.log")
-        yield LocalStack(url=url, home=home, env=env)
+        stack.start_worker()
+        yield stack
     finally:
-        if worker is not None:
-            stop(worker)
-        stop(server)
+        stack.stop()

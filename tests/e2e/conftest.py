@@ -6,28 +6,35 @@ Budget: starting a stack takes ~5 s (torch import in the worker); each quick exp
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from client.lab import LabClient
-from client.processes import local_stack
+from client.processes import LocalStack, local_stack
 
 
 @dataclass
 class Stack:
-    url: str
-    home: Path
+    """A running local stack and a client of it."""
+
+    local: LocalStack
     lab: LabClient
-    logs: Callable[[], str]
+
+    @property
+    def url(self) -> str:
+        return self.local.url
+
+    def logs(self) -> str:
+        return self.local.logs()
 
 
 def start_stack(home: Path, extra_env: dict[str, str]) -> Iterator[Stack]:
     env = {"LMCLAB_TORCH_THREADS": "1", **extra_env}
     with local_stack(home, env) as stack, LabClient(stack.url, retries=2) as lab:
-        yield Stack(url=stack.url, home=stack.home, lab=lab, logs=stack.logs)
+        yield Stack(local=stack, lab=lab)
 
 
 @pytest.fixture(scope="module")
