@@ -57,7 +57,7 @@ async def domain_error_handler(_request: Request, error: Exception) -> JSONRespo
 
 
 async def validation_error_handler(_request: Request, error: Exception) -> JSONResponse:
-    """Request validation errors in API.md's shape: one {field, message, type} per problem."""
+    """Request validation errors as the API promises: one {field, message, type} per problem."""
     assert isinstance(error, RequestValidationError)
     return JSONResponse(problems_body(validation_problems(error.errors())), status_code=422)
 

@@ -1,1 +1,1 @@
-"""The HTTP layer: dependencies, error formatting and the routers of API.md."""
+"""The HTTP layer: dependencies, error formatting and the routers of the HTTP API (README)."""

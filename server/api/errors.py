@@ -1,4 +1,4 @@
-"""The 422 body of API.md: `{"detail": [{"field": "optimizer.lr", "message": ..., "type": ...}]}`.
+"""The 422 body: `{"detail": [{"field": "optimizer.lr", "message": ..., "type": ...}]}`.
 
 `field` is the dotted path inside the body, query or path, without that leading part. An error
 of the whole body (a model-level validator, empty loc) keeps its own message; when that message

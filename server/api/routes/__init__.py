@@ -1,1 +1,1 @@
-"""One router per resource of API.md; each route parses, calls one service, returns a schema."""
+"""One router per resource of the HTTP API; a route parses, calls one service, returns a schema."""

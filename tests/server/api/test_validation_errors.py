@@ -1,4 +1,4 @@
-"""422s name the offending field (API.md: {"detail": [{"field", "message", "type"}]})."""
+"""422s name the offending field (the HTTP API: {"detail": [{"field", "message", "type"}]})."""
 
 from __future__ import annotations
 
